@@ -1,0 +1,74 @@
+"""What both hooks share: connection lookup, token handling and the lazily built HTTP client."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from airflow.providers.common.compat.sdk import BaseHook
+
+from ovhcloud_ai_provider.exceptions import OVHCloudAIConfigurationError
+from ovhcloud_ai_provider.hooks.client import OVHCloudAIClient, RetryConfig
+from ovhcloud_ai_provider.hooks.connection import ResolvedConnection, connection_extra, resolve_token
+
+
+class OVHCloudAIBaseHook(BaseHook):
+    """Resolves the connection once, registers the token with Airflow's masker, owns one client."""
+
+    conn_name_attr = "ovh_conn_id"
+    service: ClassVar[str]
+    service_label: ClassVar[str]
+
+    def __init__(self, ovh_conn_id: str, timeout: float, retry: RetryConfig | None = None) -> None:
+        super().__init__()
+        self.ovh_conn_id = ovh_conn_id
+        self.timeout = timeout
+        self._retry = retry
+        self._resolved: ResolvedConnection | None = None
+        self._client: OVHCloudAIClient | None = None
+
+    # -- subclasses say how the base URL is chosen
+    def _resolve(self, conn: Any, extra: dict[str, Any], token: str) -> ResolvedConnection:
+        raise NotImplementedError
+
+    @property
+    def resolved(self) -> ResolvedConnection:
+        if self._resolved is None:
+            conn = self.get_connection(self.ovh_conn_id)
+            extra = connection_extra(conn)
+            token = resolve_token(conn, extra)
+            if not token:
+                raise OVHCloudAIConfigurationError(
+                    f"OVHcloud AI {self.service_label} token not found in connection '{self.ovh_conn_id}'"
+                )
+            from ovhcloud_ai_provider.observability.logging import register_secret
+
+            register_secret(token)
+            self._resolved = self._resolve(conn, extra, token)
+            self._retry = RetryConfig.from_extra(extra, self._retry)
+        return self._resolved
+
+    @property
+    def base_url(self) -> str:
+        return self.resolved.base_url
+
+    def get_conn(self) -> OVHCloudAIClient:
+        """The shared HTTP client (one session, so connections are reused across calls)."""
+        if self._client is None:
+            resolved = self.resolved
+            self._client = OVHCloudAIClient(
+                service=self.service,
+                base_url=resolved.base_url,
+                token=resolved.token,
+                timeout=self.timeout,
+                retry=self._retry,
+            )
+        return self._client
+
+    @property
+    def client(self) -> OVHCloudAIClient:
+        return self.get_conn()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
