@@ -7,6 +7,7 @@ structured log event (``llm.request.completed``) and hook-level lineage for user
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -100,10 +101,8 @@ class OVHCloudAIEndpointsHook(OVHCloudAIBaseHook):
         override = url_from_host(conn, extra)
         base_url = with_default_path(override, "/v1") if override else self.BASE_URL
         if self.embedding_batch_size is None and extra.get("embedding_batch_size"):
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 self.embedding_batch_size = int(extra["embedding_batch_size"])
-            except (TypeError, ValueError):
-                pass
         return ResolvedConnection(base_url=base_url, token=token)
 
     # ------------------------------------------------------------------ chat

@@ -89,7 +89,7 @@ class OVHCloudAITrainingHook(OVHCloudAIBaseHook):
         return normalized
 
     def _resolve(self, conn: Any, extra: dict[str, Any], token: str) -> ResolvedConnection:
-        extra_regions = extra.get("regions") if isinstance(extra.get("regions"), dict) else {}
+        extra_regions: dict[str, str] = extra["regions"] if isinstance(extra.get("regions"), dict) else {}
         raw_region = self.region or extra.get("region") or getattr(conn, "login", None) or "gra"
         region = self._check_region(raw_region, extra_regions)
         override = url_from_host(conn, extra)

@@ -38,7 +38,7 @@ class OVHCloudAIBaseHook(BaseHook):
             token = resolve_token(conn, extra)
             if not token:
                 raise OVHCloudAIConfigurationError(
-                    f"OVHcloud AI {self.service_label} token not found in connection '{self.ovh_conn_id}'"
+                    f"OVHcloud {self.service_label} token not found in connection '{self.ovh_conn_id}'"
                 )
             from ovhcloud_ai_provider.observability.logging import register_secret
 

@@ -255,13 +255,12 @@ class OVHCloudAIClient:
                     stream=stream,
                     headers=headers,
                 )
-            except requests.exceptions.Timeout as exc:
-                _record_attempt(attempt, None, type(exc).__name__)
-                raise self._error(
-                    OVHCloudAITimeoutError, method, path, None, f"no answer within {self.timeout:g}s"
-                ) from None
             except requests.exceptions.RequestException as exc:
                 _record_attempt(attempt, None, type(exc).__name__)
+                if _is_timeout(exc):
+                    raise self._error(
+                        OVHCloudAITimeoutError, method, path, None, f"no answer within {self.timeout:g}s"
+                    ) from None
                 raise self._error(
                     OVHCloudAIUnreachableError, method, path, None, _describe_network_error(exc)
                 ) from None
@@ -451,6 +450,33 @@ def _api_message(response: requests.Response) -> str:
     if not snippet:
         return f"empty {_content_kind(response)} body"
     return f"{_content_kind(response)} body: {snippet}"
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """requests reports a read timeout whose retries ran out as a ConnectionError wrapping urllib3's
+    MaxRetryError(ReadTimeoutError); look through the chain for any timeout."""
+    from urllib3.exceptions import NewConnectionError
+    from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+    import requests
+
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError):  # subclasses ConnectTimeoutError, yet is a refusal
+            return False
+        if isinstance(current, (requests.exceptions.Timeout, Urllib3Timeout, TimeoutError)):
+            return True
+        if isinstance(current, BaseException):
+            pending.extend([current.__cause__, current.__context__, *current.args])
+        reason = getattr(current, "reason", None)
+        if reason is not None:
+            pending.append(reason)
+    return False
 
 
 def _describe_network_error(exc: Exception) -> str:

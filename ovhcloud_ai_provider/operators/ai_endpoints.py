@@ -42,10 +42,11 @@ class _EndpointsOperator(BaseOperator):
 
         with task_observability(context):
             try:
-                return call()
+                result: dict[str, Any] = call()
             finally:
                 # Usage is pushed on failure too: tokens spent before an error still cost money.
                 self._push_usage(context)
+        return result
 
     def _push_usage(self, context: Any) -> None:
         ti = context.get("ti") if hasattr(context, "get") else None

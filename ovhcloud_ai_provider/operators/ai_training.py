@@ -362,6 +362,15 @@ class OVHCloudAITrainingSubmitJobOperator(_JobWaitMixin):
     def _wait_timeout(self) -> float:
         return float(self.wait_timeout)
 
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Register rendered env var values with Airflow's masker before the rendered fields are stored
+        and shown in the UI: env values of jobs are often credentials."""
+        super().render_template_fields(context, jinja_env)
+        from ovhcloud_ai_provider.observability.logging import register_secret
+
+        for value in (self.env_vars or {}).values() if isinstance(self.env_vars, dict) else []:
+            register_secret(str(value))
+
     def build_spec(self, context: Any = None) -> dict[str, Any]:
         """The JobSpec this task sends, identity labels included; validated before any paid call."""
         from ovhcloud_ai_provider.hooks.ai_training import build_job_spec
