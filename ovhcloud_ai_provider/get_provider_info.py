@@ -54,6 +54,14 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "sensors": [{"integration-name": _TRAINING, "python-modules": [f"{_PKG}.sensors.ai_training"]}],
         "triggers": [{"integration-name": _TRAINING, "python-modules": [f"{_PKG}.triggers.ai_training"]}],
+        "asset-uris": [
+            {
+                "schemes": ["ovhai"],
+                "handler": f"{_PKG}.lineage.assets.sanitize_uri",
+                "factory": f"{_PKG}.lineage.assets.create_asset",
+                "to_openlineage_converter": f"{_PKG}.lineage.assets.convert_asset_to_openlineage",
+            }
+        ],
         "extra-links": [f"{_PKG}.links.ai_training.OVHCloudAITrainingJobLink"],
         "connection-types": [
             {
@@ -124,6 +132,13 @@ def get_provider_info() -> dict[str, Any]:
                         "Path of a JSON price catalog merged over the shipped one (estimated cost).",
                         "string",
                         "/opt/airflow/ovh-prices.json",
+                        None,
+                    ),
+                    "lineage_datastores": _config_option(
+                        "JSON map of data store alias to {type: s3|swift, endpoint, region}, correcting how "
+                        "OpenLineage names volumes of custom data stores.",
+                        "string",
+                        '{"MYS3": {"type": "s3", "endpoint": "https://s3.gra.io.cloud.ovh.net"}}',
                         None,
                     ),
                     "log_prompts": _config_option(
