@@ -16,16 +16,16 @@ $(STAMP): pyproject.toml
 
 ## Run the main job: the emulator, the example DAGs through real Airflow, and a summary.
 demo: venv
-	$(BIN)/python -m ovhcloud_ai_provider.demo
+	$(BIN)/python scripts/demo.py
 
 ## All tests (tests needing Prometheus/Pushgateway skip loudly unless OVHAI_REQUIRE_STACK=1).
 test: venv
-	$(BIN)/ruff check ovhcloud_ai_provider tests examples benchmarks
+	$(BIN)/ruff check ovhcloud_ai_provider tests examples benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -p no:cacheprovider -rs $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check ovhcloud_ai_provider tests examples benchmarks
+	$(BIN)/ruff check ovhcloud_ai_provider tests examples benchmarks scripts
 
 typecheck: venv
 	$(BIN)/mypy
