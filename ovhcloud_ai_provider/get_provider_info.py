@@ -120,10 +120,11 @@ def get_provider_info() -> dict[str, Any]:
                 "options": {
                     "metrics_mode": _config_option(
                         "How metrics leave task processes: off, multiprocess (PROMETHEUS_MULTIPROC_DIR + "
-                        "ovhcloud-ai-metrics-exporter) or pushgateway (last-run gauges).",
+                        "ovhcloud-ai-metrics-exporter) or pushgateway (last-run gauges). Unset: multiprocess "
+                        "when PROMETHEUS_MULTIPROC_DIR is set, else off.",
                         "string",
                         "multiprocess",
-                        "off",
+                        None,
                     ),
                     "pushgateway_url": _config_option(
                         "Pushgateway URL for metrics_mode = pushgateway.", "string", "http://pushgateway:9091", None

@@ -12,8 +12,6 @@ What it does, all under ``.demo/`` (wiped at each run):
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 import socket
 import subprocess
@@ -23,12 +21,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from ovhcloud_ai_provider.testing.dag_runner import AirflowSandbox, emulator_connections
+
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / ".demo"
-DAGS = [
-    ("ovhcloud_ai_training_pipeline", "training"),
-    ("ovhcloud_ai_llm_pipeline", "llm"),
-]
+DAGS = ["ovhcloud_ai_training_pipeline", "ovhcloud_ai_llm_pipeline"]
 
 
 def free_port() -> int:
@@ -57,48 +54,6 @@ def start_emulator(port: int, log_path: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f"the emulator did not start; see {log_path}")
 
 
-def airflow_env(emulator_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(
-        {
-            "AIRFLOW_HOME": str(WORK / "airflow"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "examples"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{WORK / 'airflow' / 'airflow.db'}",
-            "AIRFLOW__OPENLINEAGE__NAMESPACE": "ovhcloud_ai_demo",
-            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
-                {"type": "file", "log_file_path": str(WORK / "lineage-events.jsonl"), "append": True}
-            ),
-            "PROMETHEUS_MULTIPROC_DIR": str(WORK / "metrics"),
-            "OVHCLOUD_AI_METRICS_MODE": "multiprocess",
-            "OVHAI_EXAMPLE_CHECK_INTERVAL": "1",
-            "AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT": json.dumps(
-                {"conn_type": "ovhcloud_ai_endpoints", "host": f"{emulator_url}/v1", "password": "endpoints-token"}
-            ),
-            "AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT": json.dumps(
-                {"conn_type": "ovhcloud_ai_training", "host": emulator_url, "login": "gra", "password": "training-token"}
-            ),
-        }
-    )
-    return env
-
-
-def run_dag(dag_id: str, name: str, env: dict[str, str]) -> tuple[str, float, Path]:
-    log_path = WORK / "logs" / f"{name}.log"
-    started = time.monotonic()
-    with log_path.open("wb") as log:
-        subprocess.run(
-            [sys.executable, "-m", "airflow", "dags", "test", dag_id],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    text = log_path.read_text(errors="replace")
-    match = re.findall(r"DagRun Finished: dag_id=\S+ .*?state=(\w+)", text)
-    return (match[-1] if match else "unknown"), time.monotonic() - started, log_path
-
-
 def metric_totals(directory: Path) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     """Fold the multiprocess files the way the exporter does and index samples by name and labels."""
     from ovhcloud_ai_provider.observability.exporter import build_registry
@@ -121,22 +76,35 @@ def summed(totals: dict[str, dict[Any, float]], name: str, by: str | None = None
 
 def main() -> int:
     shutil.rmtree(WORK, ignore_errors=True)
-    for sub in ("airflow", "metrics", "logs"):
+    for sub in ("metrics", "logs"):
         (WORK / sub).mkdir(parents=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     print(f"==> OVHcloud emulator on {url}")
     emulator = start_emulator(port, WORK / "logs" / "emulator.log")
     try:
-        env = airflow_env(url)
+        sandbox = AirflowSandbox(
+            WORK / "airflow",
+            REPO / "examples",
+            env={
+                "AIRFLOW__OPENLINEAGE__NAMESPACE": "ovhcloud_ai_demo",
+                "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+                    {"type": "file", "log_file_path": str(WORK / "lineage-events.jsonl"), "append": True}
+                ),
+                "PROMETHEUS_MULTIPROC_DIR": str(WORK / "metrics"),
+                "OVHCLOUD_AI_METRICS_MODE": "multiprocess",
+                "OVHAI_EXAMPLE_CHECK_INTERVAL": "1",
+                **emulator_connections(url),
+            },
+        )
         print("==> airflow db migrate (SQLite in .demo/airflow)")
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
+        sandbox.migrate()
         results = []
-        for dag_id, name in DAGS:
+        for dag_id in DAGS:
             print(f"==> airflow dags test {dag_id}")
-            state, seconds, log_path = run_dag(dag_id, name, env)
-            results.append((dag_id, state, seconds, log_path))
-            print(f"    {state} in {seconds:.1f}s (log: {log_path.relative_to(REPO)})")
+            result = sandbox.dags_test(dag_id)
+            results.append(result)
+            print(f"    {result.state} in {result.seconds:.1f}s (log: {result.log_path.relative_to(REPO)})")
         with urllib.request.urlopen(f"{url}/_emulator/accounting", timeout=5) as response:
             truth = json.load(response)
     finally:
@@ -167,8 +135,8 @@ def main() -> int:
     print("    metrics:   .venv/bin/ovhcloud-ai-metrics-exporter --dir .demo/metrics --port 9464  (then scrape :9464/metrics)")
     print("    dashboards and alerts: grafana/dashboards/*.json, grafana/alerts/ovhcloud-ai-alerts.yaml")
     print("    lineage:   .demo/lineage-events.jsonl (point AIRFLOW__OPENLINEAGE__TRANSPORT at Marquez, see lineage/README.md)")
-    print("    task logs: .demo/logs/*.log (structured events: llm.request.completed, training_job.state_changed, ...)")
-    failed = [dag_id for dag_id, state, _, _ in results if state != "success"]
+    print("    task logs: .demo/airflow/logs/*.log (structured events: llm.request.completed, training_job.state_changed, ...)")
+    failed = [result.dag_id for result in results if result.state != "success"]
     if failed:
         print(f"\nFAILED: {failed}")
         return 1

@@ -260,6 +260,8 @@ class OVHCloudAITrainingHook(OVHCloudAIBaseHook):
         A job in a terminal state that is neither a target nor a listed failure also fails: it will not move
         on by itself. ``on_poll`` sees every fetched Job (the operators tail logs with it).
         """
+        from ovhcloud_ai_provider.observability import metrics
+
         job_id = _require_job_id(job_id)
         targets, failures = resolve_state_sets(target_states, failure_states)
         deadline = time.monotonic() + timeout
@@ -277,6 +279,7 @@ class OVHCloudAITrainingHook(OVHCloudAIBaseHook):
                 job = None
             if job is not None:
                 state = str((job.get("status") or {}).get("state") or "")
+                metrics.record_training_job_state(job)
                 if state != previous:
                     log.info("training_job.state_changed", ovh_job_id=job_id, previous_state=previous, state=state)
                     previous = state

@@ -455,10 +455,9 @@ def _api_message(response: requests.Response) -> str:
 def _is_timeout(exc: BaseException) -> bool:
     """requests reports a read timeout whose retries ran out as a ConnectionError wrapping urllib3's
     MaxRetryError(ReadTimeoutError); look through the chain for any timeout."""
+    import requests
     from urllib3.exceptions import NewConnectionError
     from urllib3.exceptions import TimeoutError as Urllib3Timeout
-
-    import requests
 
     seen: set[int] = set()
     pending: list[object] = [exc]

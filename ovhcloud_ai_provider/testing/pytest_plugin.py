@@ -13,7 +13,6 @@ Fixtures:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -22,8 +21,6 @@ import pytest
 if TYPE_CHECKING:
     from ovhcloud_ai_provider.testing.emulator import OVHEmulator
 
-ENDPOINTS_CONN_ENV = "AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT"
-TRAINING_CONN_ENV = "AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,26 +54,14 @@ def ovh_emulator(ovh_emulator_session: OVHEmulator, request: pytest.FixtureReque
 @pytest.fixture
 def ovh_connections(ovh_emulator: OVHEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[OVHEmulator]:
     """Point the provider's default Airflow connections at the emulator (JSON connection env vars)."""
+    from ovhcloud_ai_provider.testing.dag_runner import emulator_connections
+
     config = ovh_emulator.config
-    monkeypatch.setenv(
-        ENDPOINTS_CONN_ENV,
-        json.dumps(
-            {
-                "conn_type": "ovhcloud_ai_endpoints",
-                "host": f"{ovh_emulator.url}/v1",
-                "password": config.endpoints_tokens[0],
-            }
-        ),
-    )
-    monkeypatch.setenv(
-        TRAINING_CONN_ENV,
-        json.dumps(
-            {
-                "conn_type": "ovhcloud_ai_training",
-                "host": ovh_emulator.url,
-                "login": config.region,
-                "password": config.training_tokens[0],
-            }
-        ),
-    )
+    for name, value in emulator_connections(
+        ovh_emulator.url,
+        training_token=config.training_tokens[0],
+        endpoints_token=config.endpoints_tokens[0],
+        region=config.region,
+    ).items():
+        monkeypatch.setenv(name, value)
     yield ovh_emulator

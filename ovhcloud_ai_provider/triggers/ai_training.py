@@ -114,6 +114,7 @@ class OVHCloudAITrainingJobTrigger(BaseTrigger):
                 job = None
             if job is not None:
                 state = job_state(job)
+                self._observe(job)
                 if state != previous:
                     self.log.info(
                         "training_job.state_changed", ovh_job_id=self.job_id, previous_state=previous or None, state=state
@@ -148,6 +149,15 @@ class OVHCloudAITrainingJobTrigger(BaseTrigger):
                 )
                 return
             await asyncio.sleep(max(0.0, min(self.check_interval, self.end_time - time.time())))
+
+    def _observe(self, job: dict[str, Any]) -> None:
+        """Feed the waiting / stuck-in-QUEUED gauges; the triggerer has no task context, so pass it."""
+        from ovhcloud_ai_provider.observability import metrics
+
+        ti = getattr(self, "task_instance", None)
+        metrics.record_training_job_state(
+            job, dag_id=str(getattr(ti, "dag_id", "") or ""), task_id=str(getattr(ti, "task_id", "") or "")
+        )
 
     async def _print_new_logs(self, hook: Any, tailer: Any) -> None:
         from ovhcloud_ai_provider.exceptions import OVHCloudAIError
