@@ -136,8 +136,9 @@ def test_multiprocess_totals_equal_the_emulators_accounting(tmp_path: Path) -> N
 
 
 def test_pushgateway_last_run_gauges(tmp_path: Path) -> None:
-    with OVHEmulator(training_tokens=(TRAINING_TOKEN,), endpoints_tokens=(ENDPOINTS_TOKEN,)) as emu:
-        with start_pushgateway(tmp_path) as pgw, start_prometheus(tmp_path, targets={"pushgateway": [pgw.address]}) as prom:
+    emulator = OVHEmulator(training_tokens=(TRAINING_TOKEN,), endpoints_tokens=(ENDPOINTS_TOKEN,))
+    with emulator as emu, start_pushgateway(tmp_path) as pgw:  # noqa: SIM117 - prometheus needs pgw's address
+        with start_prometheus(tmp_path, targets={"pushgateway": [pgw.address]}) as prom:
             airflow = sandbox(tmp_path, emu, OVHCLOUD_AI_METRICS_MODE="pushgateway", OVHCLOUD_AI_PUSHGATEWAY_URL=pgw.url)
             llm = airflow.dags_test("ovhcloud_ai_llm_pipeline")
             assert llm.state == "success", llm.log[-3000:]
@@ -159,7 +160,7 @@ def test_pushgateway_last_run_gauges(tmp_path: Path) -> None:
             assert_no_secret(body.decode(), llm.log)
 
             # A second run replaces each group (PUT): still one series per task, with the new values.
-            first = value(prom, f"max(ovhcloud_ai_task_last_success_timestamp_seconds{{task_id='embed_documents'}})")
+            first = value(prom, "max(ovhcloud_ai_task_last_success_timestamp_seconds{task_id='embed_documents'})")
             again = airflow.dags_test("ovhcloud_ai_llm_pipeline")
             assert again.state == "success"
             prom.wait_for(
