@@ -76,7 +76,7 @@ class OVHCloudAINotFoundError(OVHCloudAIRequestError):
 
 
 class OVHCloudAIInvalidRequestError(OVHCloudAIRequestError):
-    """400, 402, 409, 413, 422: the API refused the request as it is."""
+    """Any other 4xx (400, 402, 409, 413, 422, ...): the API refused the request as it is."""
 
 
 class OVHCloudAIRateLimitedError(OVHCloudAIRequestError):

@@ -93,8 +93,8 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": {
                     "region": {
                         "label": "Region",
-                        "description": "AI Training region; the token is bound to it.",
-                        "schema": {"type": ["string", "null"], "enum": ["gra", "bhs", None], "default": "gra"},
+                        "description": "AI Training region (gra when empty); the token is bound to it.",
+                        "schema": {"type": ["string", "null"], "enum": ["gra", "bhs", None]},
                     },
                     "max_retries": {
                         "label": "Max retries",
@@ -104,13 +104,11 @@ def get_provider_info() -> dict[str, Any]:
                     },
                 },
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port"],
-                    "relabeling": {
-                        "password": "AI Training token",
-                        "login": "Region (gra or bhs)",
-                        "host": "Base URL (optional)",
-                    },
-                    "placeholders": {"host": "https://gra.ai.cloud.ovh.net", "login": "gra"},
+                    # The region dropdown replaces Login (the seed's place for it, still read when the
+                    # dropdown is empty, e.g. for generic or URI connections).
+                    "hidden-fields": ["schema", "port", "login"],
+                    "relabeling": {"password": "AI Training token", "host": "Base URL (optional)"},
+                    "placeholders": {"host": "https://gra.ai.cloud.ovh.net"},
                 },
             },
         ],

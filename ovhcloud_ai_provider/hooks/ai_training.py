@@ -17,6 +17,7 @@ import structlog
 
 from ovhcloud_ai_provider.exceptions import (
     OVHCloudAIConfigurationError,
+    OVHCloudAIRateLimitedError,
     OVHCloudAIResponseError,
     OVHCloudAIServerError,
     OVHCloudAITrainingJobFailedError,
@@ -25,7 +26,7 @@ from ovhcloud_ai_provider.exceptions import (
     OVHCloudAIValidationError,
 )
 from ovhcloud_ai_provider.hooks.base import OVHCloudAIBaseHook
-from ovhcloud_ai_provider.hooks.connection import ResolvedConnection, url_from_host
+from ovhcloud_ai_provider.hooks.connection import ResolvedConnection, connection_extra, url_from_host
 from ovhcloud_ai_provider.hooks.job_states import (
     DEFAULT_FAILURE_STATES,
     DEFAULT_TARGET_STATES,
@@ -79,7 +80,18 @@ class OVHCloudAITrainingHook(OVHCloudAIBaseHook):
         retry: Any = None,
     ) -> None:
         super().__init__(ovh_conn_id=ovh_conn_id, timeout=timeout, retry=retry)
-        self.region = self._check_region(region) if region else None
+        self.region = self._check_region(region, self._connection_regions(region)) if region else None
+
+    def _connection_regions(self, region: str) -> list[str]:
+        """Regions the connection adds (extra ``regions``), looked up only for a region we do not know."""
+        if str(region).strip().lower() in self.REGIONS:
+            return []
+        try:
+            extra = connection_extra(self.get_connection(self.ovh_conn_id))
+        except Exception:
+            return []
+        regions = extra.get("regions")
+        return [str(name).lower() for name in regions] if isinstance(regions, dict) else []
 
     def _check_region(self, region: str, extra_regions: Iterable[str] = ()) -> str:
         normalized = str(region).strip().lower()
@@ -271,7 +283,12 @@ class OVHCloudAITrainingHook(OVHCloudAIBaseHook):
             try:
                 job = self.get_job(job_id)
                 errors = 0
-            except (OVHCloudAIServerError, OVHCloudAIUnreachableError, OVHCloudAIResponseError) as exc:
+            except (
+                OVHCloudAIServerError,
+                OVHCloudAIUnreachableError,
+                OVHCloudAIResponseError,
+                OVHCloudAIRateLimitedError,
+            ) as exc:
                 errors += 1
                 if errors >= MAX_CONSECUTIVE_POLL_ERRORS:
                     raise
@@ -480,7 +497,7 @@ def validate_labels(labels: dict[str, str]) -> dict[str, str]:
             raise OVHCloudAIValidationError(f"label {key!r}: keys starting with 'ovh/' belong to the platform")
         if not _LABEL_RE.match(key):
             raise OVHCloudAIValidationError(
-                f"label key {key!r} is invalid: 1-63 characters, letters, digits, '-', '_', '.'"
+                f"label key {key!r} is invalid: 1-63 characters, letters, digits, '-', '_', '.', '/'"
             )
         if not _LABEL_VALUE_RE.match(value):
             raise OVHCloudAIValidationError(
@@ -533,11 +550,13 @@ def job_failed_error(job: dict[str, Any]) -> OVHCloudAITrainingJobFailedError:
     if status.get("exitCode") is not None:
         details.append(f"exit code {status['exitCode']}")
     suffix = f" ({'; '.join(details)})" if details else ""
+    from ovhcloud_ai_provider.hooks.job_view import redact_job
+
     return OVHCloudAITrainingJobFailedError(
         f"AI Training job {job.get('id')} entered failure state: {state}{suffix}",
         job_id=str(job.get("id") or ""),
         state=state,
-        job=job,
+        job=redact_job(job),
     )
 
 

@@ -66,7 +66,8 @@ class RetryConfig:
 
     @classmethod
     def from_extra(cls, extra: Mapping[str, Any], base: RetryConfig | None = None) -> RetryConfig:
-        """Read ``max_retries``, ``backoff_factor``, ``backoff_max``, ``backoff_jitter`` from a connection."""
+        """Read ``max_retries``, ``backoff_factor``, ``backoff_max``, ``backoff_jitter`` and ``max_retry_after``
+        from a connection's extra."""
         base = base or cls()
         values: dict[str, Any] = {}
         for name, kind in (
@@ -370,7 +371,8 @@ class OVHCloudAIClient:
         retry_after = _retry_after(response)
         detail = api_message
         if status == 429:
-            detail += f" (rate limited after {self.retry.max_retries} retries"
+            retried = method in RETRYABLE_METHODS[self.service]
+            detail += f" (rate limited after {self.retry.max_retries} retries" if retried else " (rate limited; not retried"
             detail += f"; Retry-After {retry_after:g}s)" if retry_after is not None else ")"
         return self._error(
             kind,

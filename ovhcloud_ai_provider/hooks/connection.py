@@ -73,8 +73,9 @@ def url_from_host(conn: Any, extra: dict[str, Any]) -> str | None:
     schema = (getattr(conn, "schema", None) or "").strip().lower()
     scheme = schema if schema in ("http", "https") else "https"
     port = getattr(conn, "port", None)
-    netloc = f"{host}:{port}" if port else host
-    return _validated_url(f"{scheme}://{netloc}")
+    hostname, slash, path = host.partition("/")
+    netloc = f"{hostname}:{port}" if port else hostname
+    return _validated_url(f"{scheme}://{netloc}{slash}{path}")
 
 
 def _validated_url(url: str) -> str:

@@ -41,7 +41,8 @@ class LogTailer:
         return fresh
 
     def to_state(self) -> dict[str, object]:
-        """JSON-friendly state, so a trigger can carry the cursor across a triggerer restart."""
+        """JSON-friendly state, so a cursor can be handed to a trigger in its kwargs. (A triggerer restart
+        rebuilds the trigger from the kwargs it was deferred with, so lines seen since may print again.)"""
         return {"cursor": self.cursor.isoformat() if self.cursor else None, "seen": sorted(self._seen_at_cursor)}
 
     @classmethod

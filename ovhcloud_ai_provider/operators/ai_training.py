@@ -136,6 +136,7 @@ class _JobWaitMixin(_TrainingOperator):
         """Resume after the trigger: a fresh operator instance, so everything comes from the event."""
         from ovhcloud_ai_provider.exceptions import OVHCloudAIError, OVHCloudAITrainingJobTimeoutError
         from ovhcloud_ai_provider.hooks.ai_training import job_failed_error, observe_finished_job
+        from ovhcloud_ai_provider.hooks.job_view import redact_job
         from ovhcloud_ai_provider.triggers.ai_training import EVENT_STATUSES
 
         with self._observed(context):
@@ -158,7 +159,7 @@ class _JobWaitMixin(_TrainingOperator):
             job = event.get("job") or self.hook.get_job(self.job_id)
             observe_finished_job(job)
             if status == "failure":
-                self._job = job
+                self._job = redact_job(job)
                 raise self._with_last_logs(job_failed_error(job))
             return self._finish(job, "success")
 

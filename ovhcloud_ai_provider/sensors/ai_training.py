@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from airflow.providers.common.compat.sdk import BaseSensorOperator, conf
+from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from ovhcloud_ai_provider.links.ai_training import OVHCloudAITrainingJobLink
 
@@ -61,7 +61,7 @@ class OVHCloudAITrainingJobSensor(BaseSensorOperator):
         from ovhcloud_ai_provider.triggers.ai_training import OVHCloudAITrainingJobTrigger
 
         with task_observability(context):
-            if self.poke(context):
+            if self.poke(context).is_done:
                 return self._job
             self.defer(
                 trigger=OVHCloudAITrainingJobTrigger(
@@ -81,7 +81,8 @@ class OVHCloudAITrainingJobSensor(BaseSensorOperator):
             )
         return None
 
-    def poke(self, context: Any) -> bool:
+    def poke(self, context: Any) -> PokeReturnValue:
+        """Done on a target state, with the (redacted) Job as the sensor's XCom in every mode."""
         from ovhcloud_ai_provider.hooks.ai_training import classify_state, job_failed_error
         from ovhcloud_ai_provider.hooks.job_states import resolve_state_sets
         from ovhcloud_ai_provider.hooks.job_view import job_state, redact_job
@@ -97,7 +98,7 @@ class OVHCloudAITrainingJobSensor(BaseSensorOperator):
         outcome = classify_state(state, targets, failures)
         if outcome == "failure":
             raise job_failed_error(job)
-        return outcome == "success"
+        return PokeReturnValue(is_done=outcome == "success", xcom_value=self._job)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any] | None:
         from ovhcloud_ai_provider.exceptions import OVHCloudAIError, OVHCloudAITrainingJobTimeoutError

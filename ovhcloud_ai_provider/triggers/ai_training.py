@@ -103,7 +103,10 @@ class OVHCloudAITrainingJobTrigger(BaseTrigger):
             try:
                 job = await asyncio.to_thread(hook.get_job, self.job_id)
                 errors = 0
-            except OVHCloudAIRequestError as exc:
+            except OVHCloudAIError as exc:
+                if not isinstance(exc, OVHCloudAIRequestError):  # connection, token, region: no retry helps
+                    yield TriggerEvent({"status": "error", "job_id": self.job_id, "state": previous, "message": str(exc)})
+                    return
                 errors += 1
                 self.log.warning("training_job.poll_failed", ovh_job_id=self.job_id, error=str(exc), consecutive=errors)
                 if errors >= MAX_CONSECUTIVE_ERRORS or (exc.status is not None and exc.status < 500 and exc.status != 429):

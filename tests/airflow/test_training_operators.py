@@ -89,6 +89,7 @@ def test_sensor_both_modes(af, dag_id):
     ok = hook.submit_job(image="ubuntu:22.04", labels={"emulator-scenario": "success"})
     run = run_dag(DAGS, dag_id, run_conf={"job_id": ok["id"]})
     assert task_states(run) == {"sense": "success"}
+    assert xcom(run, "sense")["status"]["state"] == "DONE"  # the same XCom in poke and deferrable mode
     bad = hook.submit_job(image="ubuntu:22.04", labels={"emulator-scenario": "fail"})
     run = run_dag(DAGS, dag_id, run_conf={"job_id": bad["id"]})
     assert task_states(run) == {"sense": "failed"}

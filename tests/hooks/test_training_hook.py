@@ -238,3 +238,37 @@ def test_bad_job_ids_and_states_are_refused(training):
         training.list_jobs(state="STOPPED")
     with pytest.raises(OVHCloudAIValidationError):
         training.wait_for_job("0b5f1b8e-0000-4000-8000-000000000000", target_states=["FINISHED"])
+
+
+def test_custom_region_from_connection_extra(monkeypatch, emu):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "ovhcloud_ai_training",
+                "password": "training-token",
+                "extra": {"regions": {"de": emu.url}},
+            }
+        ),
+    )
+    hook = OVHCloudAITrainingHook(region="de")
+    assert hook.base_url == emu.url
+    assert hook.list_jobs()["items"] == []
+
+
+def test_bare_host_with_path_and_port(monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OVH_AI_ENDPOINTS_DEFAULT",
+        json.dumps({"conn_type": "ovhcloud_ai_endpoints", "host": "proxy.internal/ovh/v1", "port": 8443, "password": "k3y-abc"}),
+    )
+    from ovhcloud_ai_provider.hooks.ai_endpoints import OVHCloudAIEndpointsHook
+
+    assert OVHCloudAIEndpointsHook().base_url == "https://proxy.internal:8443/ovh/v1"
+
+
+def test_429_on_job_submission_says_it_was_not_retried(emu, training):
+    from ovhcloud_ai_provider.exceptions import OVHCloudAIRateLimitedError
+
+    emu.faults.fail_next(1, status=429, path_prefix="/v1/job", method="POST")
+    with pytest.raises(OVHCloudAIRateLimitedError, match="not retried"):
+        training.submit_job(image=IMAGE)

@@ -103,3 +103,11 @@ def test_trigger_does_not_block_the_event_loop(ovh_connections):
 
     ticks = asyncio.run(main())
     assert ticks > 20
+
+
+def test_bad_connection_gives_one_error_event(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT", json.dumps({"conn_type": "generic", "login": "gra"}))
+    trigger = OVHCloudAITrainingJobTrigger(job_id="0b5f1b8e-0000-4000-8000-000000000000", check_interval=0.1)
+    events = asyncio.run(collect(trigger))
+    assert [e.payload["status"] for e in events] == ["error"]
+    assert "token not found" in events[0].payload["message"]
