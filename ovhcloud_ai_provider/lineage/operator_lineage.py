@@ -45,7 +45,7 @@ from ovhcloud_ai_provider.lineage.facets import (
 from ovhcloud_ai_provider.lineage.naming import clean_url, model_dataset
 from ovhcloud_ai_provider.lineage.volumes import PlannedDataset, plan_training_datasets, spec_volumes
 
-__all__ = ["OperatorLineage", "inference_lineage", "training_lineage"]
+__all__ = ["OperatorLineage", "inference_lineage", "job_reference_lineage", "training_lineage"]
 
 EXTERNAL_QUERY_SOURCE = "ovhcloud-ai-training"
 _REGION_IN_HOST = re.compile(r"(?:^|\.)([a-z]{2,4})\.(?:training\.)?ai\.cloud\.ovh\.net$")
@@ -186,6 +186,39 @@ def training_lineage(
         return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets)
     except Exception as exc:
         warn("lineage.training_lineage_failed", exc)
+        return OperatorLineage()
+
+
+def job_reference_lineage(
+    *,
+    job_id: str | None,
+    job: dict[str, Any] | None = None,
+    region: str | None = None,
+    api_url: str | None = None,
+    error: str | None = None,
+) -> OperatorLineage:
+    """Lineage of a task that acts on an existing job (get, stop, delete, logs): no datasets, since the task
+    reads or writes none, but the job it touched (``externalQuery``, and ``ovhAi_trainingJob`` when known)."""
+    try:
+        job = job if isinstance(job, dict) and job.get("id") else {}
+        job_id = str(job.get("id") or job_id or "") or None
+        run_facets: dict[str, Any] = {}
+        if job:
+            spec = job["spec"] if isinstance(job.get("spec"), dict) else {}
+            run_facets[TRAINING_JOB_KEY] = training_job_facet(
+                spec=spec, job=job, region=region, api_url=api_url, secrets=env_var_values(spec)
+            )
+        if job_id:
+            run_facets["externalQuery"] = external_query_run.ExternalQueryRunFacet(
+                externalQueryId=job_id, source=EXTERNAL_QUERY_SOURCE, producer=PRODUCER
+            )
+        if error:
+            run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+                message=str(error), programmingLanguage="python", producer=PRODUCER
+            )
+        return OperatorLineage(run_facets=run_facets)
+    except Exception as exc:
+        warn("lineage.job_reference_lineage_failed", exc)
         return OperatorLineage()
 
 

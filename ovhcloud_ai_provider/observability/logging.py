@@ -96,8 +96,8 @@ def register_secret(value: Any, name: str | None = None) -> None:
     Call it for every token that does not come from a Connection password (env vars, files, refreshed
     tokens). A no-op outside Airflow or for empty values; never raises.
     """
-    if not value:
-        return
+    if not value or (isinstance(value, str) and len(value) < 5):
+        return  # Airflow's masker cannot mask values this short (and warns); nothing to register
     try:
         mask = _mask_secret_function()
         if mask is not None:

@@ -53,6 +53,29 @@ class _TrainingOperator(BaseOperator):
 
         return task_observability(context)
 
+    # -- OpenLineage for tasks acting on an existing job: the job they touched, no datasets.
+    def get_openlineage_facets_on_start(self) -> Any:
+        from ovhcloud_ai_provider.lineage.operator_lineage import job_reference_lineage
+
+        return job_reference_lineage(job_id=getattr(self, "job_id", None), region=self.region)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        from ovhcloud_ai_provider.lineage.operator_lineage import job_reference_lineage
+
+        return job_reference_lineage(
+            job_id=getattr(self, "job_id", None), job=getattr(self, "_job", None), region=self.region
+        )
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        from ovhcloud_ai_provider.lineage.operator_lineage import job_reference_lineage
+
+        return job_reference_lineage(
+            job_id=getattr(self, "job_id", None),
+            job=getattr(self, "_job", None),
+            region=self.region,
+            error=f"{type(self).__name__} failed on AI Training job {getattr(self, 'job_id', None)}",
+        )
+
 
 class _JobWaitMixin(_TrainingOperator):
     """Waiting for a job, synchronously or deferred; shared by submit(wait=True) and the wait operator."""
@@ -507,7 +530,8 @@ class OVHCloudAITrainingGetJobOperator(_TrainingOperator):
         from ovhcloud_ai_provider.hooks.job_view import redact_job
 
         with self._observed(context):
-            return redact_job(self.hook.get_job(str(self.job_id)))
+            self._job = redact_job(self.hook.get_job(str(self.job_id)))
+            return self._job
 
 
 class OVHCloudAITrainingStopJobOperator(_TrainingOperator):
@@ -524,7 +548,10 @@ class OVHCloudAITrainingStopJobOperator(_TrainingOperator):
 
         with self._observed(context):
             result = self.hook.stop_job(str(self.job_id))
-            return redact_job(result) if result.get("spec") else result
+            if result.get("spec"):
+                self._job = redact_job(result)
+                return self._job
+            return result
 
 
 class OVHCloudAITrainingDeleteJobOperator(_TrainingOperator):

@@ -100,6 +100,26 @@ class OVHCloudAITrainingJobSensor(BaseSensorOperator):
             raise job_failed_error(job)
         return PokeReturnValue(is_done=outcome == "success", xcom_value=self._job)
 
+    # -- OpenLineage: the watched job's datasets and state, as for the wait operator.
+    def get_openlineage_facets_on_start(self) -> Any:
+        from ovhcloud_ai_provider.lineage.operator_lineage import job_reference_lineage
+
+        return job_reference_lineage(job_id=str(self.job_id), region=self.region)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        return self._lineage(error=None)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        return self._lineage(error=f"AI Training job {self.job_id} did not reach {self.target_states or ['DONE']}")
+
+    def _lineage(self, error: str | None) -> Any:
+        from ovhcloud_ai_provider.lineage.operator_lineage import job_reference_lineage, training_lineage
+
+        job = self._job
+        if not job:
+            return job_reference_lineage(job_id=str(self.job_id), region=self.region, error=error)
+        return training_lineage(spec=job.get("spec") or {}, job=job, region=self.region, error=error)
+
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any] | None:
         from ovhcloud_ai_provider.exceptions import OVHCloudAIError, OVHCloudAITrainingJobTimeoutError
         from ovhcloud_ai_provider.hooks.ai_training import job_failed_error
@@ -108,6 +128,7 @@ class OVHCloudAITrainingJobSensor(BaseSensorOperator):
         if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
             raise OVHCloudAIError(f"Invalid event from the AI Training trigger: {event!r}")
         status = event["status"]
+        self._job = event.get("job") or None
         if status == "success":
             return event.get("job")
         if status == "failure":

@@ -76,3 +76,18 @@ with DAG("ovhai_test_sensor_poke", schedule=None, start_date=START, params=PARAM
 
 with DAG("ovhai_test_sensor_deferred", schedule=None, start_date=START, params=PARAMS) as sensor_deferred:
     OVHCloudAITrainingJobSensor(task_id="sense", job_id="{{ params.job_id }}", poke_interval=1, timeout=60, deferrable=True)
+
+with DAG("ovhai_test_job_admin", schedule=None, start_date=START, params=PARAMS) as job_admin:
+    from ovhcloud_ai_provider.operators.ai_training import (
+        OVHCloudAITrainingDeleteJobOperator,
+        OVHCloudAITrainingGetJobOperator,
+        OVHCloudAITrainingGetLogsOperator,
+        OVHCloudAITrainingStopJobOperator,
+    )
+
+    (
+        OVHCloudAITrainingGetJobOperator(task_id="get", job_id="{{ params.job_id }}")
+        >> OVHCloudAITrainingStopJobOperator(task_id="stop", job_id="{{ params.job_id }}")
+        >> OVHCloudAITrainingGetLogsOperator(task_id="logs", job_id="{{ params.job_id }}", tail=3)
+        >> OVHCloudAITrainingDeleteJobOperator(task_id="delete", job_id="{{ params.job_id }}", force=True)
+    )
