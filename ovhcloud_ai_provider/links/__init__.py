@@ -1,1 +1,1 @@
-"""links."""
+"""Extra links from Airflow tasks to the OVHcloud console."""

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from ovhcloud_ai_provider.hooks import job_states as _job_states
+
 MetricType = Literal["counter", "gauge", "histogram"]
 #: ``multiprocess``: written by task processes into ``PROMETHEUS_MULTIPROC_DIR`` and served by the exporter.
 #: ``pushgateway``: the last-run gauges, PUT per ``{job, dag_id, task_id}`` group at the end of a task.
@@ -33,23 +35,9 @@ PUSHGATEWAY_JOB: Final = "airflow_ovhcloud_ai"
 OUTCOMES: Final = ("success", "rate_limited", "client_error", "server_error", "network_error")
 TOKEN_TYPES: Final = ("input", "output")
 SERVICES: Final = ("ai_endpoints", "ai_training")
-#: AI Training job states (ovh-api.md 1.6). Terminal ones end up in ``final_state``.
-JOB_STATES: Final = (
-    "QUEUED",
-    "INITIALIZING",
-    "PENDING",
-    "RUNNING",
-    "INTERRUPTING",
-    "FINALIZING",
-    "DONE",
-    "FAILED",
-    "ERROR",
-    "INTERRUPTED",
-    "TIMEOUT",
-    "RESTARTING",
-    "SYNC_FAILED",
-)
-TERMINAL_JOB_STATES: Final = ("DONE", "FAILED", "ERROR", "INTERRUPTED", "SYNC_FAILED")
+#: AI Training job states (ovh-api.md 1.6), shared with the hooks. Terminal ones end up in ``final_state``.
+JOB_STATES: Final = _job_states.JOB_STATES
+TERMINAL_JOB_STATES: Final = tuple(s for s in JOB_STATES if s in _job_states.TERMINAL_STATES)
 FAILED_JOB_STATES: Final = ("FAILED", "ERROR", "SYNC_FAILED")
 
 #: OTel ``gen_ai.client.token.usage`` explicit bucket boundaries.

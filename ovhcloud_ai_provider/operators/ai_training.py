@@ -517,14 +517,21 @@ class OVHCloudAITrainingWaitForJobOperator(_JobWaitMixin):
             return self._wait(context, job)
 
 
-class OVHCloudAITrainingGetJobOperator(_TrainingOperator):
-    """Return a job (env var values redacted: XCom is not a place for secrets)."""
+class _ExistingJobOperator(_TrainingOperator):
+    """An operator acting on one existing job, named by its (templated) id."""
 
     template_fields: Sequence[str] = ("job_id",)
 
-    def __init__(self, *, job_id: str, ovh_conn_id: str = "ovh_ai_training_default", region: str | None = None, **kwargs: Any):
+    def __init__(
+        self, *, job_id: str, ovh_conn_id: str = "ovh_ai_training_default", region: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
         self.job_id = job_id
+        self._job: dict[str, Any] | None = None
+
+
+class OVHCloudAITrainingGetJobOperator(_ExistingJobOperator):
+    """Return a job (env var values redacted: XCom is not a place for secrets)."""
 
     def execute(self, context: Any) -> dict[str, Any]:
         from ovhcloud_ai_provider.hooks.job_view import redact_job
@@ -534,14 +541,8 @@ class OVHCloudAITrainingGetJobOperator(_TrainingOperator):
             return self._job
 
 
-class OVHCloudAITrainingStopJobOperator(_TrainingOperator):
+class OVHCloudAITrainingStopJobOperator(_ExistingJobOperator):
     """Stop a job (``PUT /kill``); returns ``{}`` (204) or the Job (200)."""
-
-    template_fields: Sequence[str] = ("job_id",)
-
-    def __init__(self, *, job_id: str, ovh_conn_id: str = "ovh_ai_training_default", region: str | None = None, **kwargs: Any):
-        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
-        self.job_id = job_id
 
     def execute(self, context: Any) -> dict[str, Any]:
         from ovhcloud_ai_provider.hooks.job_view import redact_job
@@ -554,22 +555,11 @@ class OVHCloudAITrainingStopJobOperator(_TrainingOperator):
             return result
 
 
-class OVHCloudAITrainingDeleteJobOperator(_TrainingOperator):
+class OVHCloudAITrainingDeleteJobOperator(_ExistingJobOperator):
     """Delete a job permanently. ``force=True`` deletes a job that is still running."""
 
-    template_fields: Sequence[str] = ("job_id",)
-
-    def __init__(
-        self,
-        *,
-        job_id: str,
-        ovh_conn_id: str = "ovh_ai_training_default",
-        region: str | None = None,
-        force: bool = False,
-        **kwargs: Any,
-    ):
-        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
-        self.job_id = job_id
+    def __init__(self, *, job_id: str, force: bool = False, **kwargs: Any) -> None:
+        super().__init__(job_id=job_id, **kwargs)
         self.force = force
 
     def execute(self, context: Any) -> dict[str, Any]:
@@ -577,22 +567,11 @@ class OVHCloudAITrainingDeleteJobOperator(_TrainingOperator):
             return self.hook.delete_job(str(self.job_id), force=self.force)
 
 
-class OVHCloudAITrainingGetLogsOperator(_TrainingOperator):
+class OVHCloudAITrainingGetLogsOperator(_ExistingJobOperator):
     """Return a job's logs as text (``tail`` lines from the end when given)."""
 
-    template_fields: Sequence[str] = ("job_id",)
-
-    def __init__(
-        self,
-        *,
-        job_id: str,
-        ovh_conn_id: str = "ovh_ai_training_default",
-        region: str | None = None,
-        tail: int | None = None,
-        **kwargs: Any,
-    ):
-        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
-        self.job_id = job_id
+    def __init__(self, *, job_id: str, tail: int | None = None, **kwargs: Any) -> None:
+        super().__init__(job_id=job_id, **kwargs)
         self.tail = tail
 
     def execute(self, context: Any) -> str:

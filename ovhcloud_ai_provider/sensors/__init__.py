@@ -1,1 +1,1 @@
-"""sensors."""
+"""Sensors for OVHcloud AI Training jobs."""

@@ -1,1 +1,1 @@
-"""triggers."""
+"""Deferrable triggers for OVHcloud AI Training jobs (run by the triggerer)."""
