@@ -68,6 +68,16 @@ class OVHCloudAIBaseHook(BaseHook):
     def client(self) -> OVHCloudAIClient:
         return self.get_conn()
 
+    def detached(self) -> OVHCloudAIBaseHook:
+        """A copy of this hook with its own HTTP session and no connection lookup: safe to use from another
+        thread while this hook's session (and the task's comms channel) may be busy."""
+        resolved = self.resolved
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy._resolved = resolved
+        copy._client = None
+        return copy
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 DEFER_TIMEOUT_MARGIN = 120
 #: Job log lines quoted in the error of a failed job.
 FAILURE_LOG_LINES = 20
+#: How long a kill signal handler waits for the stop request before returning (the request still finishes).
+KILL_STOP_WAIT_SECONDS = 10
 
 
 def _default_deferrable() -> bool:
@@ -222,17 +224,31 @@ class _JobWaitMixin(_TrainingOperator):
         for line in tailer.new_lines(text):
             self.log.info(f"[ovh job {job_id[:8]}] {line}")
 
-    def _stop_quietly(self, job_id: str, reason: str) -> None:
+    def _stop_quietly(self, job_id: str, reason: str, hook: Any = None) -> None:
         try:
-            self.hook.stop_job(job_id)
+            (hook or self.hook).stop_job(job_id)
             self.log.info("training_job.stopped", ovh_job_id=job_id, reason=reason)
         except Exception as exc:
             self.log.warning("training_job.stop_failed", ovh_job_id=job_id, reason=reason, error=str(exc))
 
     def on_kill(self) -> None:
-        """SIGTERM on the worker (user kill, execution_timeout): stop the job we are waiting for."""
-        if self.stop_on_kill and getattr(self, "job_id", None):
-            self._stop_quietly(str(self.job_id), reason="task killed")
+        """SIGTERM on the worker (user kill, execution_timeout): stop the job we are waiting for.
+
+        Airflow calls this from a signal handler, on the main thread, possibly while that thread holds a
+        lock (the HTTP connection pool's, the metrics files'). So the stop request runs in its own thread on
+        its own HTTP session; a non-daemon thread, so the process does not exit before the job is stopped.
+        """
+        if not (self.stop_on_kill and getattr(self, "job_id", None)):
+            return
+        import threading
+
+        job_id = str(self.job_id)
+        hook = self.hook.detached()
+        stopper = threading.Thread(
+            target=self._stop_quietly, args=(job_id, "task killed", hook), name=f"ovh-stop-{job_id[:8]}", daemon=False
+        )
+        stopper.start()
+        stopper.join(timeout=KILL_STOP_WAIT_SECONDS)
 
     # -- OpenLineage
     def _lineage_spec(self) -> dict[str, Any]:
