@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
@@ -252,7 +252,7 @@ class OVHCloudAIEndpointsHook(OVHCloudAIBaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Authenticated call listing models; never raises."""
         try:
-            models = self.list_models()
+            models = cast("OVHCloudAIEndpointsHook", self.probe()).list_models()
         except Exception as exc:
             return False, str(exc)
         return True, f"Connection to OVHcloud AI Endpoints successful: {len(models)} models available"

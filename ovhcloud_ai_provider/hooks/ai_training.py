@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
@@ -320,7 +320,7 @@ class OVHCloudAITrainingHook(OVHCloudAIBaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Authenticated one-item job list; never raises."""
         try:
-            result = self.list_jobs(page=1, size=1)
+            result = cast("OVHCloudAITrainingHook", self.probe()).list_jobs(page=1, size=1)
         except Exception as exc:
             return False, str(exc)
         total = (result.get("metadata") or {}).get("total")

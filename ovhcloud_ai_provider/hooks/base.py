@@ -10,6 +10,9 @@ from ovhcloud_ai_provider.exceptions import OVHCloudAIConfigurationError
 from ovhcloud_ai_provider.hooks.client import OVHCloudAIClient, RetryConfig
 from ovhcloud_ai_provider.hooks.connection import ResolvedConnection, connection_extra, resolve_token
 
+#: Per-attempt timeout of ``test_connection`` calls.
+PROBE_TIMEOUT_SECONDS = 15.0
+
 
 class OVHCloudAIBaseHook(BaseHook):
     """Resolves the connection once, registers the token with Airflow's masker, owns one client."""
@@ -76,6 +79,14 @@ class OVHCloudAIBaseHook(BaseHook):
         copy.__dict__.update(self.__dict__)
         copy._resolved = resolved
         copy._client = None
+        return copy
+
+    def probe(self) -> OVHCloudAIBaseHook:
+        """A detached copy for ``test_connection``: one quick retry and a short timeout, so the UI's "Test"
+        button answers in seconds even when the host is down (task calls keep the full retry budget)."""
+        copy = self.detached()
+        copy._retry = RetryConfig(max_retries=1, backoff_factor=0.2, backoff_jitter=0.0)
+        copy.timeout = min(float(self.timeout), PROBE_TIMEOUT_SECONDS)
         return copy
 
     def close(self) -> None:

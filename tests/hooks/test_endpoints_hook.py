@@ -131,3 +131,11 @@ def test_generic_connection_uri_form_works(monkeypatch, emu):
     hook = OVHCloudAIEndpointsHook(ovh_conn_id="my_ovh")
     assert hook.base_url == f"http://{host}:{port}/v1"
     assert hook.list_models()
+
+
+def test_test_connection_uses_a_short_retry_budget(emu):
+    """The UI's Test button must answer fast: one retry, not the task budget of five."""
+    emu.faults.fail_next(10, status=503, path_prefix="/v1/models")
+    ok, message = OVHCloudAIEndpointsHook().test_connection()
+    assert not ok and "HTTP 503" in message
+    assert emu.accounting()["requests"]["by_route"]["GET /v1/models"] == {"503": 2}
