@@ -1,8 +1,8 @@
 """Structured-logging helpers. This module never configures logging.
 
 Airflow 3 owns the structlog processor chain of every task process, and that chain holds the secrets
-masker; a provider calling ``structlog.configure()`` or ``logging.basicConfig()`` would silently drop
-masking and the bound task context (observability.md 5). So this module only hands out loggers, registers
+masker; a provider that configured structlog or the logging root itself would silently drop masking and
+the bound task context (observability.md 5). So this module only hands out loggers, registers
 secrets with Airflow's masker, and names the events the provider emits.
 """
 

@@ -19,13 +19,12 @@ BODY = {"model": CHAT, "messages": [{"role": "user", "content": "hi"}]}
 
 
 def test_latency_is_added(emu: OVHEmulator, endpoints: Api) -> None:
-    emu.faults.latency(0.6, path_prefix="/v1/models")
+    rule = emu.faults.latency(0.6, path_prefix="/v1/models")
     start = time.monotonic()
     assert endpoints.get("/v1/models").status_code == 200
     assert time.monotonic() - start >= 0.6
-    start = time.monotonic()
-    assert endpoints.post("/v1/chat/completions", json=BODY).status_code == 200  # out of scope: fast
-    assert time.monotonic() - start < 0.5
+    assert endpoints.post("/v1/chat/completions", json=BODY).status_code == 200  # out of scope
+    assert rule.fired == 1  # the chat request was not delayed
 
 
 def test_latency_makes_client_timeouts(emu: OVHEmulator, endpoints: Api) -> None:
