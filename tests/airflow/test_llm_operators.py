@@ -33,3 +33,16 @@ def test_example_llm_pipeline(af):
     assert report["requests"] == truth["requests"]["total"]
     answer = xcom(run, "answer_question", map_index=1)
     assert answer["choices"][0]["message"]["content"]
+
+
+def test_streamed_chat_and_usage_on_failure(af):
+    # The embeddings' third batch fails for good: the task fails, yet the usage of the first two is in XCom.
+    af.faults.error(status=400, skip=2, path_prefix="/v1/embeddings")
+    run = run_dag("tests/dags/llm_dags.py", "ovhai_test_llm_calls")
+    streamed = xcom(run, "chat_streamed")
+    assert streamed["object"] == "chat.completion" and streamed["usage"]["total_tokens"] > 0
+    assert xcom(run, "chat_streamed", key="usage")["total_tokens"] == streamed["usage"]["total_tokens"]
+    assert task_states(run)["embed"] == "failed"
+    usage = xcom(run, "embed", key="usage")
+    assert usage["requests"] == 2
+    assert usage["total_tokens"] == af.accounting()["tokens"]["BGE-M3"]["total"] > 0

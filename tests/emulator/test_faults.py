@@ -246,3 +246,9 @@ def test_fault_rule_is_exported_and_serialisable(emu: OVHEmulator) -> None:
     rule = emu.faults.error(status=502, count=1, method="get", headers={"X-A": "1"})
     assert isinstance(rule, FaultRule) and rule.method == "GET"
     assert json.loads(json.dumps(rule.to_dict()))["headers"] == {"X-A": "1"}
+
+
+def test_skip_lets_the_first_requests_through(emu: OVHEmulator, endpoints: Api) -> None:
+    rule = emu.faults.error(status=500, skip=2, count=1, path_prefix="/v1/models")
+    assert [endpoints.get("/v1/models").status_code for _ in range(4)] == [200, 200, 500, 200]
+    assert rule.fired == 1

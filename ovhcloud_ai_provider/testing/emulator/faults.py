@@ -12,7 +12,7 @@ import itertools
 import random
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 FAULT_KINDS = ("latency", "error", "drop", "malformed")
@@ -36,6 +36,7 @@ class FaultRule:
     content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     after: bool = False
+    skip: int = 0
     seed: int = 0
     id: str = ""
     fired: int = 0
@@ -60,6 +61,9 @@ class FaultRule:
             raise ValueError("after=True only applies to error and drop faults")
         if self.path_prefix and not self.path_prefix.startswith("/"):
             raise ValueError("path_prefix must start with '/'")
+        if int(self.skip) < 0:
+            raise ValueError("skip must be >= 0")
+        self.skip = int(self.skip)
         self.count = int(self.count) if self.count is not None else None
         self.rate = float(self.rate) if self.rate is not None else None
         self.latency = float(self.latency)
@@ -79,7 +83,11 @@ class FaultRule:
         return not (self.model and self.model != model)
 
     def try_fire(self) -> bool:
-        """Consume one firing if the count and the seeded coin allow it."""
+        """Consume one firing if the count and the seeded coin allow it (after ``skip`` matching requests
+        passed untouched: "fail the third call")."""
+        if self.skip > 0:
+            self.skip -= 1
+            return False
         if self.count is not None and self.count <= 0:
             return False
         if self.rate is not None and self._rng.random() >= self.rate:
@@ -106,6 +114,7 @@ class FaultRule:
             "content_type": self.content_type,
             "headers": dict(self.headers),
             "after": self.after,
+            "skip": self.skip,
             "seed": self.seed,
             "fired": self.fired,
         }
@@ -119,25 +128,8 @@ class FaultDecision:
     rule: FaultRule | None = None
 
 
-_RULE_FIELDS = frozenset(
-    {
-        "kind",
-        "status",
-        "count",
-        "rate",
-        "latency",
-        "path_prefix",
-        "method",
-        "route",
-        "model",
-        "body",
-        "content_type",
-        "headers",
-        "after",
-        "seed",
-        "id",
-    }
-)
+#: Options a rule accepts: its dataclass fields, less the bookkeeping ones.
+_RULE_FIELDS = frozenset(f.name for f in fields(FaultRule) if not f.name.startswith("_") and f.name != "fired")
 
 
 class FaultController:
@@ -149,7 +141,7 @@ class FaultController:
 
     def add(self, kind: str, **options: Any) -> FaultRule:
         """Add a rule; ``options`` are the ``FaultRule`` fields (status, count, rate, latency, path_prefix,
-        method, route, model, body, content_type, headers, after, seed)."""
+        method, route, model, body, content_type, headers, after, skip, seed)."""
         unknown = sorted(set(options) - _RULE_FIELDS)
         if unknown:
             raise ValueError(f"unknown fault option(s): {', '.join(unknown)}")
