@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,17 +168,11 @@ def _spawn(name: str, argv: Sequence[str], workdir: Path, port: int, env: Mappin
 
 
 @contextmanager
-def start_pushgateway(workdir: Path, *, admin_api: bool = True) -> Iterator[Server]:
-    """A real ``prometheus-pushgateway`` on a free loopback port, in memory (no persistence file)."""
-    binary = require_binary("prometheus-pushgateway")
+def _serve(name: str, launch: Callable[[int], Server]) -> Iterator[Server]:
+    """Start ``launch(port)`` on a free port until ``/-/ready`` answers (3 tries: a port may be taken
+    between picking and binding), yield it, stop it by PID."""
     for _attempt in range(3):
-        port = free_port()
-        # Debian's build defaults --persistence.file to /var/lib/prometheus/pushgateway.data: shared
-        # between runs. An empty value keeps each test's gateway in memory only.
-        argv = [binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="]
-        if admin_api:
-            argv.append("--web.enable-admin-api")
-        server = _spawn("pushgateway", argv, workdir / f"pushgateway-{port}", port)
+        server = launch(free_port())
         try:
             _wait_ready(server, "/-/ready")
         except RuntimeError:
@@ -189,7 +183,24 @@ def start_pushgateway(workdir: Path, *, admin_api: bool = True) -> Iterator[Serv
         finally:
             server.stop()
         return
-    raise RuntimeError("could not start prometheus-pushgateway")
+    raise RuntimeError(f"could not start {name}")
+
+
+@contextmanager
+def start_pushgateway(workdir: Path, *, admin_api: bool = True) -> Iterator[Server]:
+    """A real ``prometheus-pushgateway`` on a free loopback port, in memory (no persistence file)."""
+    binary = require_binary("prometheus-pushgateway")
+
+    def launch(port: int) -> Server:
+        # Debian's build defaults --persistence.file to /var/lib/prometheus/pushgateway.data: shared
+        # between runs. An empty value keeps each test's gateway in memory only.
+        argv = [binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="]
+        if admin_api:
+            argv.append("--web.enable-admin-api")
+        return _spawn("pushgateway", argv, workdir / f"pushgateway-{port}", port)
+
+    with _serve("prometheus-pushgateway", launch) as server:
+        yield server
 
 
 def prometheus_config(targets: Mapping[str, Sequence[str]], rule_files: Sequence[str | Path] = ()) -> str:
@@ -213,8 +224,8 @@ def start_prometheus(
 ) -> Iterator[Server]:
     """A real ``prometheus`` scraping ``targets`` every second, TSDB in ``workdir``; waits for ``/-/ready``."""
     binary = require_binary("prometheus")
-    for _attempt in range(3):
-        port = free_port()
+
+    def launch(port: int) -> Server:
         home = workdir / f"prometheus-{port}"
         home.mkdir(parents=True, exist_ok=True)
         config_path = home / "prometheus.yml"
@@ -226,18 +237,10 @@ def start_prometheus(
             f"--web.listen-address=127.0.0.1:{port}",
             "--log.level=warn",
         ]
-        server = _spawn("prometheus", argv, home, port)
-        try:
-            _wait_ready(server, "/-/ready")
-        except RuntimeError:
-            server.stop()
-            continue
-        try:
-            yield server
-        finally:
-            server.stop()
-        return
-    raise RuntimeError("could not start prometheus")
+        return _spawn("prometheus", argv, home, port)
+
+    with _serve("prometheus", launch) as server:
+        yield server
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -238,48 +239,39 @@ async def update_job(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.put("/v1/job/{id}/kill")
-async def kill_job(request: Request) -> Response:
-    """Stop a job: 204, then INTERRUPTING -> FINALIZING -> INTERRUPTED."""
+def _job_action(request: Request, action: Callable[[str], object], refused: tuple[type[Exception], ...]) -> Response:
+    """Run a state-changing action on the path's job: 204, 404 for an unknown job, 400 when refused."""
     _auth(request)
     job_id = _job_id(request)
     try:
-        _state(request).jobs.kill(job_id)
+        action(job_id)
     except JobNotFound:
         raise _not_found(job_id) from None
-    except JobStateError as exc:
-        # Undocumented: the SDK lists 400 for /kill but not when; a kill on a terminal job answers 400 here.
+    except refused as exc:
         raise TrainingAPIError(400, str(exc)) from None
     return Response(status_code=204)
+
+
+@router.put("/v1/job/{id}/kill")
+async def kill_job(request: Request) -> Response:
+    """Stop a job: 204, then INTERRUPTING -> FINALIZING -> INTERRUPTED."""
+    # Undocumented: the SDK lists 400 for /kill but not when; a kill on a terminal job answers 400 here.
+    return _job_action(request, _state(request).jobs.kill, (JobStateError,))
 
 
 @router.put("/v1/job/{id}/start")
 async def start_job(request: Request) -> Response:
     """Restart a DONE or INTERRUPTED job back to QUEUED (204); 400 in any other state."""
-    _auth(request)
-    job_id = _job_id(request)
-    try:
-        _state(request).jobs.start(job_id)
-    except JobNotFound:
-        raise _not_found(job_id) from None
-    except (JobStateError, SpecError) as exc:
-        raise TrainingAPIError(400, str(exc)) from None
-    return Response(status_code=204)
+    return _job_action(request, _state(request).jobs.start, (JobStateError, SpecError))
 
 
 @router.delete("/v1/job/{id}")
 async def delete_job(request: Request) -> Response:
     """Permanently delete a job (204); a job not in a terminal state needs ``?force=true``."""
-    _auth(request)
-    job_id = _job_id(request)
-    force = _bool_param(request.query_params, "force")
-    try:
-        _state(request).jobs.delete(job_id, force=force)
-    except JobNotFound:
-        raise _not_found(job_id) from None
-    except JobStateError as exc:
-        raise TrainingAPIError(400, str(exc)) from None
-    return Response(status_code=204)
+    def delete(job_id: str) -> None:
+        _state(request).jobs.delete(job_id, force=_bool_param(request.query_params, "force"))
+
+    return _job_action(request, delete, (JobStateError,))
 
 
 @router.put("/v1/job/{id}/label")
